@@ -1,0 +1,100 @@
+"""Multi-scale + flip CAM inference (psa ``infer_cls.py`` semantics), shared by models, tools and hooks.
+
+For an image of size H x W and each scale s (psa: 1.0, 0.5, 1.5, 2.0, in this order) the image is resized
+to (round(H s), round(W s)) with Python's ``round`` (banker's rounding) and bicubic interpolation, passed
+with its horizontal flip through the network, and every CAM is ReLU'd, bilinearly upsampled to H x W
+(``align_corners=False``) and un-flipped. The CAMs are summed over all inputs and each class map is divided
+by its maximum plus 1e-5 (:func:`max_norm_cams`).
+
+Speed: each flip pair goes through the network as one batch of two, under ``torch.inference_mode``.
+Resizing happens on the tensor (``F.interpolate`` bicubic with anti-aliasing, on 0..255 values clamped and
+rounded like PIL's uint8 output); ``tests/test_apis/test_cam_inference.py`` measures the difference to
+PIL's bicubic resize.
+"""
+from typing import Callable, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+CAMFn = Callable[[Tensor], Tensor]
+
+
+def scaled_size(size: Tuple[int, int], scale: float) -> Tuple[int, int]:
+    """``(round(H s), round(W s))`` with Python's banker's rounding, as psa's PIL resize."""
+    h, w = size
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def resize_normalized(img: Tensor, size: Tuple[int, int], mean: Optional[Tensor] = None,
+                      std: Optional[Tensor] = None) -> Tensor:
+    """Bicubic resize of a normalised (N, 3, H, W) image as if it had been resized as uint8 first.
+
+    With ``mean``/``std`` (shape (3, 1, 1), 0..255 scale) the image is de-normalised, resized with
+    anti-aliased bicubic interpolation, clamped and rounded to 0..255 (PIL's uint8 output), and normalised
+    again. Without them the tensor is resized as it is.
+    """
+    if tuple(img.shape[-2:]) == tuple(size):
+        return img
+    if mean is None or std is None:
+        return F.interpolate(img, size=size, mode='bicubic', align_corners=False, antialias=True)
+    raw = img * std + mean
+    raw = F.interpolate(raw, size=size, mode='bicubic', align_corners=False, antialias=True)
+    raw = raw.clamp_(0, 255).round_()
+    return (raw - mean) / std
+
+
+def max_norm_cams(cams: Tensor, eps: float = 1e-5) -> Tensor:
+    """Divide every class map by its spatial maximum plus ``eps`` (psa): (..., C, H, W) -> same shape."""
+    peak = cams.flatten(-2).max(dim=-1).values[..., None, None]
+    return cams / (peak + eps)
+
+
+def multi_scale_cams(cam_fn: CAMFn,
+                     img: Tensor,
+                     scales: Sequence[float] = (1.0, 0.5, 1.5, 2.0),
+                     flip: bool = True,
+                     mean: Optional[Tensor] = None,
+                     std: Optional[Tensor] = None) -> Tensor:
+    """Sum of ReLU'd CAMs over scales and flips, at the image's resolution.
+
+    Args:
+        cam_fn: maps a normalised batch (N, 3, h, w) to CAMs (N, C, h', w') (ReLU is applied here again,
+            harmless if ``cam_fn`` already did).
+        img: one normalised image (1, 3, H, W) or (3, H, W).
+        scales: scale factors, summed in this order.
+        flip: add the horizontal flip of every scale.
+        mean, std: the normalisation (3, 1, 1) used to resize like a uint8 image (see
+            :func:`resize_normalized`); ``None`` resizes the normalised tensor directly.
+
+    Returns:
+        (C, H, W) float tensor: the un-normalised sum (apply :func:`max_norm_cams` afterwards).
+    """
+    if img.dim() == 3:
+        img = img[None]
+    if img.dim() != 4 or img.shape[0] != 1:
+        raise ValueError(f'multi_scale_cams takes one image (1, 3, H, W), got {tuple(img.shape)}')
+    H, W = img.shape[-2:]
+    total: Optional[Tensor] = None
+    for scale in scales:
+        x = resize_normalized(img, scaled_size((H, W), scale), mean, std)
+        if flip:
+            x = torch.cat([x, x.flip(-1)], dim=0)
+        cams = F.relu(cam_fn(x))
+        cams = F.interpolate(cams, size=(H, W), mode='bilinear', align_corners=False)
+        summed = cams[0] + cams[1].flip(-1) if flip else cams[0]
+        total = summed if total is None else total + summed
+    assert total is not None, 'scales must not be empty'
+    return total
+
+
+def cams_to_label(cams: Tensor, class_ids: Tensor, bg_threshold: float) -> Tensor:
+    """Label map from max-normalised CAMs of the classes ``class_ids`` (label values >= 1).
+
+    The background channel is the constant ``bg_threshold``; ties go to the lower index (background
+    first), as ``argmax`` over ``[thr, cam_1, ..., cam_K]`` in psa.
+    """
+    bg = torch.full_like(cams[:1], bg_threshold)
+    idx = torch.cat([bg, cams], dim=0).argmax(dim=0)
+    lut = torch.cat([class_ids.new_zeros(1), class_ids])
+    return lut[idx]

@@ -1,0 +1,10 @@
+from .cam_io import CAMFileError, load_cams, pack_cams, save_cams
+from .checkpoint import mmengine_safe_globals, register_checkpoint_safe_globals
+from .env_check import EnvironmentMismatchError, check_environment
+from .io import atomic_path, atomic_save_npy, atomic_write_bytes
+
+__all__ = [
+    'CAMFileError', 'load_cams', 'pack_cams', 'save_cams', 'mmengine_safe_globals',
+    'register_checkpoint_safe_globals', 'EnvironmentMismatchError', 'check_environment', 'atomic_path',
+    'atomic_save_npy', 'atomic_write_bytes'
+]
