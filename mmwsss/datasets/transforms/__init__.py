@@ -1,0 +1,15 @@
+from .formatting import PackWSSSInputs
+from .loading import (LoadPseudoMask, LoadSaliencyMap, LoadSuperpixels, LoadWSSSAnnotations,
+                      LoadWSSSImageFromFile)
+from .photometric_jitter import PhotoMetricJitter
+from .pil_rescale import PILRescale
+from .random_crop_pad import RandomCropPad
+from .random_flip import WSSSRandomFlip
+from .random_resize_long import RandomResizeLong
+from .rescaled_view import RescaledView
+
+__all__ = [
+    'PackWSSSInputs', 'LoadPseudoMask', 'LoadSaliencyMap', 'LoadSuperpixels', 'LoadWSSSAnnotations',
+    'LoadWSSSImageFromFile', 'PhotoMetricJitter', 'PILRescale', 'RandomCropPad', 'WSSSRandomFlip',
+    'RandomResizeLong', 'RescaledView'
+]
