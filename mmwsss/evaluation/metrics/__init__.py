@@ -1,0 +1,3 @@
+from .contour_fscore import ContourFScore
+
+__all__ = ['ContourFScore']
