@@ -52,6 +52,9 @@ pip_ install -q -r "$ROOT/requirements/torch.txt"
 step "numpy 2 and opencv-python-headless (before mmcv, so that mmcv keeps the headless build)"
 pip_ install -q "numpy>=2,<3" opencv-python-headless
 
+step "mmengine, mmseg, mmpretrain, pydensecrf2 and the other runtime dependencies (mmcv comes next)"
+pip_ install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+
 # ---------------------------------------------------------------- mmcv with ops, cached
 mmcv_ok() {
   "$PY" - <<'EOF' 2>/dev/null
@@ -99,9 +102,6 @@ else
   pip_ install -q addict packaging Pillow pyyaml yapf
   mmcv_ok || die "mmcv $MMCV_VERSION installed but its compiled ops do not work"
 fi
-
-step "OpenMMLab stack, pydensecrf2 and the other runtime dependencies"
-pip_ install -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
 
 step "mmwsss (editable)"
 pip_ install -q --no-deps --no-build-isolation -e "$ROOT"

@@ -1,4 +1,3 @@
-from .cam_inference import (cams_to_label, max_norm_cams, multi_scale_cams, resize_normalized,
-                            scaled_size)
+from .cam_inference import multi_scale_cams, resize_normalized, scaled_size
 
-__all__ = ['cams_to_label', 'max_norm_cams', 'multi_scale_cams', 'resize_normalized', 'scaled_size']
+__all__ = ['multi_scale_cams', 'resize_normalized', 'scaled_size']

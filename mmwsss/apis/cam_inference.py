@@ -4,7 +4,7 @@ For an image of size H x W and each scale s (psa: 1.0, 0.5, 1.5, 2.0, in this or
 to (round(H s), round(W s)) with Python's ``round`` (banker's rounding) and bicubic interpolation, passed
 with its horizontal flip through the network, and every CAM is ReLU'd, bilinearly upsampled to H x W
 (``align_corners=False``) and un-flipped. The CAMs are summed over all inputs and each class map is divided
-by its maximum plus 1e-5 (:func:`max_norm_cams`).
+by its maximum plus 1e-5 (:func:`mmwsss.refinement.cam_utils.max_normalize`).
 
 Speed: each flip pair goes through the network as one batch of two, under ``torch.inference_mode``.
 Resizing happens on the tensor (``F.interpolate`` bicubic with anti-aliasing, on 0..255 values clamped and
@@ -44,12 +44,6 @@ def resize_normalized(img: Tensor, size: Tuple[int, int], mean: Optional[Tensor]
     return (raw - mean) / std
 
 
-def max_norm_cams(cams: Tensor, eps: float = 1e-5) -> Tensor:
-    """Divide every class map by its spatial maximum plus ``eps`` (psa): (..., C, H, W) -> same shape."""
-    peak = cams.flatten(-2).max(dim=-1).values[..., None, None]
-    return cams / (peak + eps)
-
-
 def multi_scale_cams(cam_fn: CAMFn,
                      img: Tensor,
                      scales: Sequence[float] = (1.0, 0.5, 1.5, 2.0),
@@ -68,7 +62,7 @@ def multi_scale_cams(cam_fn: CAMFn,
             :func:`resize_normalized`); ``None`` resizes the normalised tensor directly.
 
     Returns:
-        (C, H, W) float tensor: the un-normalised sum (apply :func:`max_norm_cams` afterwards).
+        (C, H, W) float tensor: the un-normalised sum (apply ``max_normalize`` afterwards).
     """
     if img.dim() == 3:
         img = img[None]
@@ -87,14 +81,3 @@ def multi_scale_cams(cam_fn: CAMFn,
     assert total is not None, 'scales must not be empty'
     return total
 
-
-def cams_to_label(cams: Tensor, class_ids: Tensor, bg_threshold: float) -> Tensor:
-    """Label map from max-normalised CAMs of the classes ``class_ids`` (label values >= 1).
-
-    The background channel is the constant ``bg_threshold``; ties go to the lower index (background
-    first), as ``argmax`` over ``[thr, cam_1, ..., cam_K]`` in psa.
-    """
-    bg = torch.full_like(cams[:1], bg_threshold)
-    idx = torch.cat([bg, cams], dim=0).argmax(dim=0)
-    lut = torch.cat([class_ids.new_zeros(1), class_ids])
-    return lut[idx]

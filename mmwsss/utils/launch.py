@@ -35,6 +35,7 @@ def adapt_to_cpu_distributed(cfg: Config, launcher: str) -> bool:
     if cfg.get('model_wrapper_cfg', None) is None:
         cfg.model_wrapper_cfg = dict(
             type='MMDistributedDataParallel',
+            device_ids=None,  # explicit None: mmengine would otherwise pass [LOCAL_RANK], a GPU index
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     return True

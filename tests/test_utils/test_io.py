@@ -31,3 +31,17 @@ def test_atomic_path_keeps_extension(tmp_path):
         assert tmp.endswith('.png') and os.path.dirname(tmp) == str(tmp_path)
         open(tmp, 'wb').close()
     assert (tmp_path / 'img.png').exists()
+
+
+def test_atomic_files_get_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        import importlib
+
+        import mmwsss.utils.io as io_mod
+        importlib.reload(io_mod)
+        path = tmp_path / 'p.bin'
+        io_mod.atomic_write_bytes(str(path), b'x')
+        assert (path.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)

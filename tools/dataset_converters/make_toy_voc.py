@@ -26,6 +26,8 @@ from xml.sax.saxutils import escape
 import numpy as np
 from PIL import Image
 
+from mmwsss.visualization.palette import voc_palette
+
 TOY_CLASSES: Tuple[str, ...] = ('background', 'disc', 'square', 'triangle', 'diamond', 'cross')
 
 # per class: RGB base colour, texture kind, texture period (pixels)
@@ -36,21 +38,6 @@ _CLASS_STYLE: Dict[str, Tuple[Tuple[int, int, int], str, int]] = {
     'diamond': ((230, 200, 40), 'dots', 6),
     'cross': ((170, 50, 200), 'dstripes', 7),
 }
-
-
-def voc_palette(num: int = 256) -> List[int]:
-    """The PASCAL VOC colour palette (bit-interleaved label colours), flattened RGB."""
-    palette = []
-    for label in range(num):
-        r = g = b = 0
-        c = label
-        for shift in range(7, -1, -1):
-            r |= ((c >> 0) & 1) << shift
-            g |= ((c >> 1) & 1) << shift
-            b |= ((c >> 2) & 1) << shift
-            c >>= 3
-        palette += [r, g, b]
-    return palette
 
 
 def _shape_mask(kind: str, h: int, w: int, cy: float, cx: float, r: float) -> np.ndarray:
