@@ -23,10 +23,11 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=5e-4, weight_decay=5e-4),
     # psa parameter groups: backbone weights x1, head (fc8 = decode_head.conv_cam) x10; no biases exist.
     paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}))
-# lr = lr0 * (1 - it / max_it) ** 0.9, updated every iteration (max_it = floor(10582 / 16) * 15)
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=15, by_epoch=True, convert_to_iter_based=True)
-]
+# psa: lr = lr0 * (1 - it / max_it) ** 0.9 before every step, it = 0 .. max_it - 1, with
+# max_it = floor(10582 / 16) * 15 = 9915. mmengine's PolyLR decays over (end - begin - 1) steps, so
+# end = max_it + 1 gives psa's exact sequence (end = max_it would reach 0 one step early).
+max_iters = 10582 // 16 * 15
+param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, end=max_iters + 1, by_epoch=False)]
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=15, val_interval=5)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),

@@ -5,6 +5,8 @@ rerun skips the files that exist and, because every output is a pure function of
 byte-identical results to an uninterrupted run. Failures are collected, the rest goes on, and the summary
 lists them (the tools then exit non-zero).
 """
+import contextlib
+import glob
 import os
 import os.path as osp
 import time
@@ -88,6 +90,9 @@ def run_jobs(what: str,
             summary.skipped += 1
         else:
             todo.append(name)
+    for name in todo:
+        for path in outputs(name):
+            remove_stale_temporaries(path)
     t0 = time.perf_counter()
     bar = ProgressBar(len(todo)) if progress and todo else None
 
@@ -113,6 +118,15 @@ def run_jobs(what: str,
     summary.seconds = time.perf_counter() - t0
     summary.failed.sort()
     return summary
+
+
+def remove_stale_temporaries(path: str) -> None:
+    """Delete temporaries that a killed writer of ``path`` left behind (see ``atomic_path``'s naming)."""
+    directory = osp.dirname(osp.abspath(path))
+    base, ext = osp.splitext(osp.basename(path))
+    for tmp in glob.glob(osp.join(glob.escape(directory), f'.{glob.escape(base)}.*.tmp{ext}')):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
 
 
 class _Guarded:

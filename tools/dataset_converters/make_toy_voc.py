@@ -76,11 +76,14 @@ def _texture(kind: str, period: int, h: int, w: int, phase: int) -> np.ndarray:
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Low-contrast greyish background with a smooth colour gradient and fine noise."""
-    base = rng.uniform(90, 160, size=3)
-    gy = np.linspace(-1, 1, h)[:, None, None] * rng.uniform(-25, 25, size=3)
-    gx = np.linspace(-1, 1, w)[None, :, None] * rng.uniform(-25, 25, size=3)
-    noise = rng.normal(0, 10, size=(h, w, 3))
+    """Low-saturation background: a grey level with a slight tint, a smooth brightness gradient and noise.
+
+    Kept greyish so that colour separates objects from background, as in photos where objects are salient.
+    """
+    base = rng.uniform(80, 170) + rng.uniform(-10, 10, size=3)
+    gy = np.linspace(-1, 1, h)[:, None, None] * rng.uniform(-20, 20)
+    gx = np.linspace(-1, 1, w)[None, :, None] * rng.uniform(-20, 20)
+    noise = rng.normal(0, 8, size=(h, w, 3))
     return base + gy + gx + noise
 
 

@@ -22,7 +22,7 @@ icd_pad_val_bgr = icd_mean[::-1]
 
 train_pipeline = [
     dict(type='LoadWSSSImageFromFile'),  # PIL decoding like psa (imdecode_backend='cv2' for ICD)
-    dict(type='RandomResizeLong', min_long=48, max_long=96),
+    dict(type='RandomResizeLong', min_long=40, max_long=64),
     dict(type='WSSSRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PhotoMetricJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
     dict(type='RandomCropPad', crop_size=crop_size, img_pad_val=imagenet_pad_val_bgr),
