@@ -1,7 +1,8 @@
 """Evaluate a checkpoint with an mmwsss / mmseg config (mmseg-compatible command line).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR] [--tta]
-                                           [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+                                           [--crf PRESET|none] [--cfg-options k=v ...]
+                                           [--launcher none|pytorch|slurm]
 """
 import argparse
 import os
@@ -28,6 +29,9 @@ def parse_args():
     parser.add_argument('--show-dir', help='directory where painted images are saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (the config\'s tta_model)')
+    parser.add_argument('--crf', metavar='PRESET', help='dense CRF on the test predictions: a preset of '
+                        'mmwsss.refinement.CRF_PRESETS (e.g. deeplab-v1, deeplab-v2) or "none" (off); with --tta it '
+                        'runs once on the merged prediction')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs (e.g. test_dataloader.batch_size=1)')
@@ -70,6 +74,12 @@ def main():
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
+    if args.crf is not None:
+        from mmwsss.models.segmentors.crf_postprocess import enable_test_crf
+        try:
+            enable_test_crf(cfg, args.crf, tta=args.tta)
+        except (KeyError, ValueError) as e:
+            sys.exit(f'error: --crf {args.crf}: {e}')
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
             sys.exit('error: --tta needs tta_model and tta_pipeline in the config')
@@ -77,8 +87,11 @@ def main():
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for evaluator in evaluators:  # a list: IoUMetric (writes the PNGs) next to e.g. ContourFScore
+            if evaluator.get('type') == 'IoUMetric' or len(evaluators) == 1:
+                evaluator['output_dir'] = args.out
+                evaluator['keep_results'] = True
 
     adapt_to_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

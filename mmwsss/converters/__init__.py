@@ -5,6 +5,9 @@ from .mxnet_params import (MXNetParamsError, dump_mxnet_params, load_mxnet_param
                            save_mxnet_params, split_arg_aux)
 from .original import (ORIGINAL_MAPPINGS, OriginalMapping, convert_original_state_dict, get_original_mapping,
                        list_original_mappings, register_original_mapping)
+from .original_deeplab import (LARGEFOV_HEAD_KEYS, RESNET101S_CFG, aspp_v2_head_key, deeplabv2_head_cfg,
+                               largefov_head_key, resnet101s_key)
+from .original_rtc import RTC_DROPPED_KEYS, RTC_HEAD_KEYS, RTC_HEAD_SHAPES, rtc_key
 from .resnet38_keys import RESNET38_NUM_TENSORS, resnet38_mxnet_key
 from .vgg16_keys import VGG16_NUM_TENSORS, vgg16_mxnet_key
 
@@ -13,5 +16,7 @@ __all__ = [
     'dump_mxnet_params', 'load_mxnet_params', 'parse_mxnet_params', 'save_mxnet_params', 'split_arg_aux',
     'ORIGINAL_MAPPINGS', 'OriginalMapping', 'convert_original_state_dict', 'get_original_mapping',
     'list_original_mappings', 'register_original_mapping', 'RESNET38_NUM_TENSORS', 'resnet38_mxnet_key',
-    'VGG16_NUM_TENSORS', 'vgg16_mxnet_key'
+    'VGG16_NUM_TENSORS', 'vgg16_mxnet_key', 'LARGEFOV_HEAD_KEYS', 'RESNET101S_CFG', 'aspp_v2_head_key',
+    'deeplabv2_head_cfg', 'largefov_head_key', 'resnet101s_key', 'RTC_DROPPED_KEYS', 'RTC_HEAD_KEYS',
+    'RTC_HEAD_SHAPES', 'rtc_key'
 ]

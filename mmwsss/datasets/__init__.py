@@ -1,3 +1,4 @@
+from .affinity_dataset import AffinityCRFDataset
 from .coco_wsss import COCO_CLASSES, WSSSCOCODataset
 from .pseudo_mask import PseudoMaskDataset
 from .toy_wsss import TOY_CLASSES, ToyWSSSDataset
@@ -10,5 +11,5 @@ __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'COCO_CLASSES', 'TOY_CLASSES', 'voc_palette', 'read_id_list',
     'PackWSSSInputs', 'LoadPseudoMask', 'LoadSaliencyMap', 'LoadSuperpixels', 'LoadWSSSAnnotations',
     'LoadWSSSImageFromFile', 'PhotoMetricJitter', 'PILRescale', 'RandomCropPad', 'WSSSRandomFlip',
-    'RandomResizeLong', 'RescaledView'
+    'RandomResizeLong', 'RescaledView', 'AffinityCRFDataset', 'ExtractAffinityLabels', 'PackAffinityInputs'
 ]

@@ -1,3 +1,4 @@
+from .affinity_labels import ExtractAffinityLabels, PackAffinityInputs
 from .formatting import PackWSSSInputs
 from .loading import (LoadPseudoMask, LoadSaliencyMap, LoadSuperpixels, LoadWSSSAnnotations,
                       LoadWSSSImageFromFile)
@@ -11,5 +12,5 @@ from .rescaled_view import RescaledView
 __all__ = [
     'PackWSSSInputs', 'LoadPseudoMask', 'LoadSaliencyMap', 'LoadSuperpixels', 'LoadWSSSAnnotations',
     'LoadWSSSImageFromFile', 'PhotoMetricJitter', 'PILRescale', 'RandomCropPad', 'WSSSRandomFlip',
-    'RandomResizeLong', 'RescaledView'
+    'RandomResizeLong', 'RescaledView', 'ExtractAffinityLabels', 'PackAffinityInputs'
 ]
