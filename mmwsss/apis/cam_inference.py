@@ -49,7 +49,8 @@ def multi_scale_cams(cam_fn: CAMFn,
                      scales: Sequence[float] = (1.0, 0.5, 1.5, 2.0),
                      flip: bool = True,
                      mean: Optional[Tensor] = None,
-                     std: Optional[Tensor] = None) -> Tensor:
+                     std: Optional[Tensor] = None,
+                     channels_last: bool = False) -> Tensor:
     """Sum of ReLU'd CAMs over scales and flips, at the image's resolution.
 
     Args:
@@ -74,6 +75,8 @@ def multi_scale_cams(cam_fn: CAMFn,
         x = resize_normalized(img, scaled_size((H, W), scale), mean, std)
         if flip:
             x = torch.cat([x, x.flip(-1)], dim=0)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         cams = F.relu(cam_fn(x))
         cams = F.interpolate(cams, size=(H, W), mode='bilinear', align_corners=False)
         summed = cams[0] + cams[1].flip(-1) if flip else cams[0]
