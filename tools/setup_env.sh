@@ -39,8 +39,12 @@ PY="$VENV/bin/python"
 "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
   || die "$VENV is not Python 3.11; remove it or set MMWSSS_VENV"
 # pip on these machines warns about every local index folder that lacks a package; keep the log readable.
+# Every install also honours requirements/constraints.txt (setuptools<81: see that file).
 pip_() {
-  "$PY" -m pip --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location 'file://" >&2)
+  local cmd=$1; shift
+  local extra=()
+  if [ "$cmd" = install ] || [ "$cmd" = wheel ]; then extra=(-c "$ROOT/requirements/constraints.txt"); fi
+  "$PY" -m pip --disable-pip-version-check "$cmd" "${extra[@]}" "$@" 2> >(grep -v "^WARNING: Location 'file://" >&2)
 }
 
 step "build tools (setuptools<81, wheel, ninja, psutil, Cython 0.29.36)"
@@ -108,6 +112,8 @@ pip_ install -q --no-deps --no-build-isolation -e "$ROOT"
 
 step "checking the environment"
 "$PY" - <<'EOF'
+import warnings; warnings.simplefilter("ignore")  # pkg_resources warns that it is deprecated
+import pkg_resources  # noqa: F401,E402  (mmengine's mmseg:: config inheritance needs it: setuptools<81)
 import mmcv, mmengine, mmseg, torch, numpy, pydensecrf.densecrf  # noqa: F401
 import mmseg.models, mmpretrain.models  # noqa: F401
 import mmwsss
