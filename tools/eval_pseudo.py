@@ -38,19 +38,10 @@ DEFAULT_CURVE = (0.0, 0.60, 0.01)
 
 # ---------------------------------------------------------------------------------------------- inputs
 def read_list(path: str) -> List[str]:
-    """Image names of a list file: bare names, or psa-style lines ``/JPEGImages/NAME.jpg /Seg.../NAME.png``."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: list file not found')
-    names = []
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            names.append(osp.splitext(osp.basename(line.split()[0]))[0])
-    if not names:
-        raise ValueError(f'{path}: the list is empty')
-    return names
+    """Image names of a list file (bare names or psa-style lines); the data sets' reader, which also
+    rejects empty lists and duplicate ids."""
+    from mmwsss.datasets.wsss_base import read_id_list
+    return read_id_list(path)
 
 
 def split_name(list_path: str) -> str:

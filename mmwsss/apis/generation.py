@@ -153,21 +153,6 @@ def _limit_threads() -> None:
         pass
 
 
-def read_id_list(path: str) -> List[str]:
-    """Image ids from a list file: one id per line, or psa-style ``/JPEGImages/ID.jpg /Seg.../ID.png`` lines."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: list file not found')
-    names = []
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            token = line.strip().split(' ')[0] if line.strip() else ''
-            if token:
-                names.append(osp.splitext(osp.basename(token))[0])
-    if not names:
-        raise ValueError(f'{path}: the list is empty')
-    return names
-
-
 def chunked(items: Iterable[T], size: int) -> Iterable[List[T]]:
     batch: List[T] = []
     for item in items:

@@ -29,23 +29,15 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
+from mmwsss.visualization.palette import voc_palette_array
+
 LABEL_SOURCES = ('npy', 'xml', 'mask', None)
 EXTRA_PREFIX_KEYS = ('saliency_path', 'superpixel_path', 'pseudo_seg_path')
 
 
 def voc_palette(num: int) -> List[List[int]]:
-    """The PASCAL VOC colour palette (bit-interleaved label colours) for ``num`` labels."""
-    palette = []
-    for label in range(num):
-        r = g = b = 0
-        c = label
-        for shift in range(7, -1, -1):
-            r |= ((c >> 0) & 1) << shift
-            g |= ((c >> 1) & 1) << shift
-            b |= ((c >> 2) & 1) << shift
-            c >>= 3
-        palette.append([r, g, b])
-    return palette
+    """The PASCAL VOC colour palette for ``num`` labels as ``[[r, g, b], ...]`` (mmseg METAINFO format)."""
+    return voc_palette_array(num).tolist()
 
 
 def read_id_list(ann_file: str, backend_args: Optional[dict] = None) -> List[str]:

@@ -105,7 +105,7 @@ def test_bad_cam_files_and_empty_list(tmp_path, capsys):
     _list(tmp_path / 'empty.txt', [])
     rc = main(['--pred-dir', str(tmp_path / 'cam'), '--gt-dir', str(tmp_path / 'gt'), '--list',
                str(tmp_path / 'empty.txt')])
-    assert rc == 1 and 'empty.txt: the list is empty' in capsys.readouterr().err
+    assert rc == 1 and 'empty.txt: the image list is empty' in capsys.readouterr().err
 
 
 def _cam_case(root):

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmwsss.apis.cam_inference import multi_scale_cams
 from mmwsss.refinement.cam_utils import cams_to_label_map, max_normalize
+from mmwsss.models.utils.img_labels import stack_img_labels
 
 
 @MODELS.register_module()
@@ -72,15 +73,8 @@ class CAMSegmentor(BaseSegmentor):
 
     # ------------------------------------------------------------------ training
     def stack_img_labels(self, data_samples: SampleList) -> Tensor:
-        """(B, C-1) multi-hot labels from ``gt_img_labels`` of the data samples."""
-        try:
-            labels = torch.stack([ds.gt_img_labels for ds in data_samples]).float()
-        except AttributeError:
-            raise KeyError('data samples carry no gt_img_labels: use PackWSSSInputs in the pipeline') from None
-        if labels.shape[1] != self.num_classes - 1:
-            raise ValueError(f'image labels have {labels.shape[1]} classes, the model expects '
-                             f'{self.num_classes - 1} foreground classes')
-        return labels
+        """(B, C-1) multi-hot foreground labels from ``gt_img_labels`` of the data samples."""
+        return stack_img_labels(data_samples, self.num_classes - 1, 'the model')
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         labels = self.stack_img_labels(data_samples)

@@ -17,6 +17,7 @@ from mmwsss.apis.cam_inference import resize_normalized, scaled_size
 from ..losses.seam_losses import adaptive_min_pooling_loss, ecr_loss, er_loss
 from ..utils.bkg_refine import refine_cams_with_bkg
 from ..utils.cam_ops import bilinear_upsampled_mean, fg_background, seam_max_norm
+from ..utils.img_labels import stack_img_labels
 from ..utils.rtc_prototypes import (class_topk, contrast_pseudo_labels, feedback_cams, flatten_positions,
                                     prototype_class_relation, weighted_prototypes)
 
@@ -148,15 +149,8 @@ class RTC(BaseSegmentor):
 
     # ================================================================== training
     def stack_img_labels(self, data_samples: SampleList) -> Tensor:
-        """(B, C-1) multi-hot foreground labels from ``gt_img_labels``."""
-        try:
-            labels = torch.stack([ds.gt_img_labels for ds in data_samples]).float()
-        except AttributeError:
-            raise KeyError('data samples carry no gt_img_labels: use PackWSSSInputs in the pipeline') from None
-        if labels.shape[1] != self.num_classes - 1:
-            raise ValueError(f'image labels have {labels.shape[1]} classes, RTC expects '
-                             f'{self.num_classes - 1} foreground classes')
-        return labels
+        """(B, C-1) multi-hot foreground labels from ``gt_img_labels`` of the data samples."""
+        return stack_img_labels(data_samples, self.num_classes - 1, 'RTC')
 
     def current_progress(self) -> int:
         """0-based epoch (``seg_by_epoch``) or iteration from the MessageHub; 0 outside a runner."""
