@@ -78,6 +78,8 @@ BUILD_CFGS = {
         'PhotoMetricJitter': dict(type='PhotoMetricJitter', brightness=0.3, contrast=0.3, saturation=0.3, hue=0.1),
         'RandomCropPad': dict(type='RandomCropPad', crop_size=448),
         'RandomResizeLong': dict(type='RandomResizeLong', min_long=256, max_long=512),
+        'RandomHSVShift': dict(type='RandomHSVShift', h_delta=10, s_delta=10, v_delta=10),
+        'RandomScaleFactor': dict(type='RandomScaleFactor', min_scale=0.5, max_scale=1.5),
         'RescaledView': dict(type='RescaledView'),
         'WSSSRandomFlip': dict(type='WSSSRandomFlip', prob=0.5),
         'ExtractAffinityLabels': dict(type='ExtractAffinityLabels'),

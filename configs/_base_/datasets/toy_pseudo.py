@@ -14,14 +14,10 @@ imagenet_pad_val_bgr = imagenet_mean[::-1]
 train_pipeline = [
     dict(type='LoadWSSSImageFromFile', imdecode_backend='cv2'),
     dict(type='LoadWSSSAnnotations', num_classes=num_classes),
-    dict(
-        type='PhotoMetricDistortion',
-        brightness_delta=10,
-        contrast_range=(1.0, 1.0),
-        saturation_range=(1.0, 1.0),
-        hue_delta=10),
+    # deeplab_final.md §3: RandomHSV(10, 10, 10) -> flip 0.5 -> RandomScale U(0.5, 1.5) -> crop
+    dict(type='RandomHSVShift', h_delta=10, s_delta=10, v_delta=10),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomResize', scale=(64, 64), ratio_range=(0.5, 1.5), keep_ratio=True, interpolation='bicubic'),
+    dict(type='RandomScaleFactor', min_scale=0.5, max_scale=1.5, interpolation='bicubic'),
     dict(type='RandomCropPad', crop_size=crop_size, img_pad_val=imagenet_pad_val_bgr),
     dict(type='PackSegInputs'),
 ]

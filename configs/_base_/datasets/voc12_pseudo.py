@@ -23,22 +23,16 @@ imagenet_pad_val_bgr = imagenet_mean[::-1]
 # YudeWang BaseDataset.__weak_augment__ (cv2.imread):
 #   RandomHSV(10, 10, 10) -> flip 0.5 -> RandomScale U(0.5, 1.5) (image bicubic, mask nearest) -> normalise
 #   -> RandomCrop 448 (random placement; pad 0 after normalisation / 255)
-# APPROXIMATIONS (no mmseg/mmwsss transform does these exactly yet):
-#   * RandomHSV: PhotoMetricDistortion with hue +-10 (OpenCV hue units, as the original) and brightness +-10,
-#     each applied with probability 0.5 (the original always shifts H, S and V; its S shift has no equivalent).
-#   * RandomScale: RandomResize of a (500, 500) box by U(0.5, 1.5), aspect kept = factor r * 500 / long side,
-#     i.e. exactly r for VOC's typical 500-px long side (the original scales the image by r whatever its size).
+# Faithful (deeplab_final.md §3, §5.3): RandomHSVShift = RandomHSV (always applied; integer shifts from
+#   np.random.randint(-10, 10), i.e. [-10, 9] -- the original's exclusive upper bound, kept; hue mod 180, S/V
+#   clipped), RandomScaleFactor = RandomScale (factor U(0.5, 1.5) of the current size, cv2 bicubic / nearest).
 train_pipeline = [
     dict(type='LoadWSSSImageFromFile', imdecode_backend='cv2'),
     dict(type='LoadWSSSAnnotations', num_classes=num_classes),
-    dict(
-        type='PhotoMetricDistortion',
-        brightness_delta=10,
-        contrast_range=(1.0, 1.0),
-        saturation_range=(1.0, 1.0),
-        hue_delta=10),
+    # deeplab_final.md §3: RandomHSV(10, 10, 10) -> flip 0.5 -> RandomScale U(0.5, 1.5) -> crop
+    dict(type='RandomHSVShift', h_delta=10, s_delta=10, v_delta=10),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomResize', scale=(500, 500), ratio_range=(0.5, 1.5), keep_ratio=True, interpolation='bicubic'),
+    dict(type='RandomScaleFactor', min_scale=0.5, max_scale=1.5, interpolation='bicubic'),
     dict(type='RandomCropPad', crop_size=crop_size, img_pad_val=imagenet_pad_val_bgr),
     dict(type='PackSegInputs'),
 ]
