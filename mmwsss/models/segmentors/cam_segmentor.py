@@ -28,6 +28,8 @@ class CAMSegmentor(BaseSegmentor):
         gate (str): which classes get a CAM — ``'gt'``: the image's ground-truth labels (the WSSS protocol for
             pseudo-masks, as psa), ``'pred'``: classes whose logit is > ``pred_threshold``, ``'none'``: all.
         pred_threshold (float): logit threshold for ``gate='pred'`` (0 = probability 0.5).
+        channels_last (bool): NHWC inputs for the CAM network (faster on some CPUs; see
+            tools/benchmark/benchmark_cam_inference.py). Default False.
 
     ``seg_logits`` of the result holds ``[bg_threshold, cam_1, ..., cam_C]`` (absent classes 0) at the
     original image size.
@@ -101,7 +103,8 @@ class CAMSegmentor(BaseSegmentor):
     def image_cams(self, img: Tensor) -> Tensor:
         """Max-normalised multi-scale/flip CAMs of all foreground classes for one image (C-1, H, W)."""
         mean, std = self._cam_normalization()
-        cams = multi_scale_cams(self.forward_cam, img, self.test_cfg['scales'], self.test_cfg['flip'], mean, std)
+        cams = multi_scale_cams(self.forward_cam, img, self.test_cfg['scales'], self.test_cfg['flip'], mean, std,
+                                self.test_cfg.get('channels_last', False))
         return max_normalize(cams)
 
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
