@@ -59,6 +59,6 @@ for kind in "thr_$THR" crf_a4 crf_a32; do
     --chosen-on val --out-dir "$WD/eval/train_$kind" "${EVAL[@]}" > /dev/null
 done
 "$PY" tools/visualize_cams.py --img-dir "$DATA/JPEGImages" --cam-dir "$WD/pseudo_train/cam" \
-  --pred-dir "$WD/pseudo_train/crf_a4" --gt-dir "$DATA/SegmentationClass" --list "$SETS/train.txt" \
+  --pred-dir "$WD/pseudo_train/thr_$THR" --gt-dir "$DATA/SegmentationClass" --list "$SETS/train.txt" \
   --out "$WD/overlays_train.png" --max-images 8 --num-classes 6 --class-names "$DATA/classes.txt"
 "$PY" tools/summarize_demo.py --work-dir "$WD" --data "$DATA" --threshold "$THR" --seconds $(( $(date +%s) - t0 ))
