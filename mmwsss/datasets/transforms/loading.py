@@ -109,8 +109,40 @@ class LoadWSSSAnnotations(LoadAnnotations):
                 f'ignore_index={self.ignore_index})')
 
 
+class _ExtraMapLoader(BaseTransform):
+    """Shared steps of the extra per-image map loaders: find the path in the data info, read the file,
+    decode it (:meth:`decode_map`, per subclass), check its size against the image, store it under ``key``
+    and register it in ``seg_fields`` (so flips and crops move it with the image)."""
+
+    #: what the file is, for error messages
+    what = 'map'
+
+    def __init__(self, path_key: str, key: str, check_size: bool = True):
+        self.path_key = path_key
+        self.key = key
+        self.check_size = check_size
+
+    def decode_map(self, im, path: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, results: dict) -> dict:
+        if self.path_key not in results:
+            raise KeyError(f"{results.get('img_path', '?')}: no '{self.path_key}' in the data info; set "
+                           f"data_prefix['{self.path_key}'] of the dataset")
+        path = results[self.path_key]
+        arr = self.decode_map(read_image_file(path, self.what), path)
+        if self.check_size:
+            check_same_size(results, arr, path, self.what)
+        results[self.key] = arr
+        add_seg_field(results, self.key)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(path_key={self.path_key!r}, key={self.key!r})'
+
+
 @TRANSFORMS.register_module()
-class LoadSaliencyMap(BaseTransform):
+class LoadSaliencyMap(_ExtraMapLoader):
     """Load a saliency map (8-bit PNG, 0..255) as float32 in [0, 1] into ``results[key]``.
 
     Required keys: ``saliency_path`` (``path_key``). Added keys: ``gt_saliency`` (``key``, HxW float32);
@@ -122,32 +154,19 @@ class LoadSaliencyMap(BaseTransform):
         check_size: raise if the map's size differs from the image's (``ori_shape``).
     """
 
-    def __init__(self, path_key: str = 'saliency_path', key: str = 'gt_saliency', check_size: bool = True):
-        self.path_key = path_key
-        self.key = key
-        self.check_size = check_size
+    what = 'saliency map'
 
-    def transform(self, results: dict) -> dict:
-        if self.path_key not in results:
-            raise KeyError(f"{results.get('img_path', '?')}: no '{self.path_key}' in the data info; set "
-                           f"data_prefix['{self.path_key}'] of the dataset")
-        path = results[self.path_key]
-        im = read_image_file(path, 'saliency map')
+    def __init__(self, path_key: str = 'saliency_path', key: str = 'gt_saliency', check_size: bool = True):
+        super().__init__(path_key, key, check_size)
+
+    def decode_map(self, im, path: str) -> np.ndarray:
         if im.mode in ('I', 'I;16', 'F'):
             raise ValueError(f'{path}: saliency map must be an 8-bit image (0..255), got PIL mode {im.mode}')
-        sal = np.asarray(im.convert('L'), dtype=np.float32) / 255.0
-        if self.check_size:
-            check_same_size(results, sal, path, 'saliency map')
-        results[self.key] = sal
-        add_seg_field(results, self.key)
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(path_key={self.path_key!r}, key={self.key!r})'
+        return np.asarray(im.convert('L'), dtype=np.float32) / 255.0
 
 
 @TRANSFORMS.register_module()
-class LoadSuperpixels(BaseTransform):
+class LoadSuperpixels(_ExtraMapLoader):
     """Load a superpixel map (integer segment ids) into ``results[key]`` (HxW int32).
 
     ICD's format (icd.md §1): a 3-channel PNG whose id is B + 256·G + 65536·R (the merged maps store the id
@@ -156,11 +175,11 @@ class LoadSuperpixels(BaseTransform):
     Required keys: ``superpixel_path``. Added keys: ``gt_superpixels`` (appended to ``seg_fields``).
     """
 
+    what = 'superpixel map'
+
     def __init__(self, path_key: str = 'superpixel_path', key: str = 'gt_superpixels',
                  check_size: bool = True):
-        self.path_key = path_key
-        self.key = key
-        self.check_size = check_size
+        super().__init__(path_key, key, check_size)
 
     @staticmethod
     def decode(im) -> np.ndarray:
@@ -172,28 +191,15 @@ class LoadSuperpixels(BaseTransform):
             return np.asarray(im, dtype=np.int64).astype(np.int32)
         raise ValueError(f'unsupported PIL mode {im.mode} for a superpixel map')
 
-    def transform(self, results: dict) -> dict:
-        if self.path_key not in results:
-            raise KeyError(f"{results.get('img_path', '?')}: no '{self.path_key}' in the data info; set "
-                           f"data_prefix['{self.path_key}'] of the dataset")
-        path = results[self.path_key]
-        im = read_image_file(path, 'superpixel map')
+    def decode_map(self, im, path: str) -> np.ndarray:
         try:
-            sp = self.decode(im)
+            return self.decode(im)
         except ValueError as e:
             raise ValueError(f'{path}: {e}') from e
-        if self.check_size:
-            check_same_size(results, sp, path, 'superpixel map')
-        results[self.key] = sp
-        add_seg_field(results, self.key)
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(path_key={self.path_key!r}, key={self.key!r})'
 
 
 @TRANSFORMS.register_module()
-class LoadPseudoMask(BaseTransform):
+class LoadPseudoMask(_ExtraMapLoader):
     """Load a pseudo mask (single-channel PNG, 0 = bg, 1..C-1 = classes, 255 = ignore) as an extra map.
 
     For methods that train on pixel GT-like targets next to image labels (the mask goes to
@@ -206,29 +212,20 @@ class LoadPseudoMask(BaseTransform):
         num_classes: if given, values must be in 0..num_classes-1 or ``ignore_index``.
     """
 
+    what = 'pseudo mask'
+
     def __init__(self, path_key: str = 'pseudo_seg_path', key: str = 'gt_pseudo_seg',
                  num_classes: Optional[int] = None, ignore_index: int = 255, check_size: bool = True):
-        self.path_key = path_key
-        self.key = key
+        super().__init__(path_key, key, check_size)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.check_size = check_size
 
-    def transform(self, results: dict) -> dict:
-        if self.path_key not in results:
-            raise KeyError(f"{results.get('img_path', '?')}: no '{self.path_key}' in the data info; set "
-                           f"data_prefix['{self.path_key}'] of the dataset")
-        path = results[self.path_key]
-        im = read_image_file(path, 'pseudo mask')
+    def decode_map(self, im, path: str) -> np.ndarray:
         if im.mode not in ('L', 'P'):
             raise ValueError(f'{path}: pseudo mask must be a single-channel 8-bit PNG, got PIL mode {im.mode}')
         mask = np.array(im, dtype=np.uint8)
-        if self.check_size:
-            check_same_size(results, mask, path, 'pseudo mask')
         _check_label_values(mask, self.num_classes, self.ignore_index, path, 'pseudo mask')
-        results[self.key] = mask
-        add_seg_field(results, self.key)
-        return results
+        return mask
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(path_key={self.path_key!r}, key={self.key!r}, '
