@@ -6,7 +6,10 @@ with its horizontal flip through the network, and every CAM is ReLU'd, bilinearl
 (``align_corners=False``) and un-flipped. The CAMs are summed over all inputs and each class map is divided
 by its maximum plus 1e-5 (:func:`mmwsss.refinement.cam_utils.max_normalize`).
 
-Speed: each flip pair goes through the network as one batch of two, under ``torch.inference_mode``.
+Speed: each flip pair goes through the network as one batch of two, under ``torch.inference_mode``. On a
+2-core CPU this is within noise of the per-input loop: the convolutions dominate and already run near the
+machine's arithmetic limit (``tools/benchmark/benchmark_cam_inference.py`` prints the roofline). Batching is
+meant for devices with a large per-call overhead (GPUs), where it was not measured.
 Resizing happens on the tensor (``F.interpolate`` bicubic with anti-aliasing, on 0..255 values clamped and
 rounded like PIL's uint8 output); ``tests/test_apis/test_cam_inference.py`` measures the difference to
 PIL's bicubic resize.
