@@ -3,7 +3,7 @@
 
 Output layout under a generation root ``OUT`` (next to ``OUT/cam`` of :mod:`mmwsss.apis.pseudo_labels`)::
 
-    OUT/crf_marginals_a<alpha>/<id>.npy     la/ha CRF marginals (mmwsss.datasets.affinity_dataset format),
+    OUT/crf_marginals_a<alpha>/<id>.npy     la/ha CRF marginals (mmwsss.utils.crf_io format),
                                             e.g. crf_marginals_a4 (la) and crf_marginals_a32 (ha) for psa
     OUT/rw_a<alpha>_b<beta>_logt<logt>/<id>.png   random-walk pseudo-masks (VOC palette, 0 = background,
                                             class values; no ignore), e.g. rw_a16_b8_logt8 for psa
@@ -19,7 +19,7 @@ import numpy as np
 
 from mmwsss.apis.generation import GenerationSummary, run_jobs, save_label_png, shard
 from mmwsss.apis.pseudo_labels import read_rgb
-from mmwsss.datasets.affinity_dataset import save_crf_marginals
+from mmwsss.utils.crf_io import save_crf_marginals
 from mmwsss.refinement.dense_crf import DenseCRF, psa_crf_labels
 from mmwsss.utils.cam_io import load_cams
 

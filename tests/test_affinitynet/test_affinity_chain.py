@@ -15,7 +15,7 @@ from PIL import Image
 
 import mmwsss  # noqa: F401
 from mmwsss.apis.random_walk_labels import crf_marginals_dirname, generate_la_ha_crf
-from mmwsss.datasets.affinity_dataset import load_crf_marginals
+from mmwsss.utils.crf_io import load_crf_marginals
 from mmwsss.refinement.dense_crf import psa_crf_labels
 from mmwsss.utils.cam_io import load_cams, save_cams
 

@@ -12,11 +12,11 @@ from PIL import Image
 from skimage.measure import block_reduce
 
 import mmwsss.datasets  # noqa: F401  (registers datasets and transforms)
-from mmwsss.datasets.affinity_dataset import (AffinityCRFDataset, CRFMarginalsError, load_crf_marginals,
-                                              save_crf_marginals)
+from mmwsss.datasets.affinity_dataset import AffinityCRFDataset
+from mmwsss.utils.crf_io import CRFMarginalsError, load_crf_marginals, save_crf_marginals
 from mmwsss.datasets.transforms import RandomCropPad, WSSSRandomFlip
-from mmwsss.datasets.transforms.affinity_labels import (ExtractAffinityLabels, PackAffinityInputs,
-                                                        affinity_label_map, block_mean)
+from mmwsss.datasets.transforms.affinity_labels import ExtractAffinityLabels, affinity_label_map, block_mean
+from mmwsss.datasets.transforms.pack_affinity_inputs import PackAffinityInputs
 from mmwsss.refinement.dense_crf import psa_crf_labels
 from mmwsss.refinement.random_walk import AFF_BG_POS, AFF_FG_POS, AFF_NEG
 

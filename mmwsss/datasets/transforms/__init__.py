@@ -1,5 +1,6 @@
-from .affinity_labels import ExtractAffinityLabels, PackAffinityInputs
+from .affinity_labels import ExtractAffinityLabels
 from .formatting import PackWSSSInputs
+from .pack_affinity_inputs import PackAffinityInputs
 from .loading import (LoadPseudoMask, LoadSaliencyMap, LoadSuperpixels, LoadWSSSAnnotations,
                       LoadWSSSImageFromFile)
 from .photometric_jitter import PhotoMetricJitter

@@ -6,18 +6,15 @@ Pipeline (psa order: jitter, joint crop, joint flip, then labels)::
     AffinityCRFDataset (loads gt_la_crf / gt_ha_crf) -> PhotoMetricJitter -> RandomCropPad -> WSSSRandomFlip
         -> ExtractAffinityLabels -> PackAffinityInputs
 
-This module holds two transforms (the extraction and the packer that carries its output into the data
-sample) because they only make sense together.
+``PackAffinityInputs`` (``pack_affinity_inputs.py``) carries the labels into the data sample.
 """
 from typing import Optional, Tuple
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmwsss.refinement.random_walk import pair_label_codes
-from .formatting import PackWSSSInputs
 
 __all__ = ['block_mean', 'affinity_label_map', 'ExtractAffinityLabels', 'PackAffinityInputs']
 
@@ -135,17 +132,3 @@ class ExtractAffinityLabels(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(stride={self.stride}, radius={self.radius}, '
                 f'no_score_eps={self.no_score_eps})')
-
-
-@TRANSFORMS.register_module()
-class PackAffinityInputs(PackWSSSInputs):
-    """``PackWSSSInputs`` that also carries ``gt_aff_labels`` (K, P) into ``data_sample.gt_aff_labels``
-    (uint8 tensor), read by ``AffinityNet.loss``."""
-
-    def transform(self, results: dict) -> dict:
-        packed = super().transform(results)
-        if results.get('gt_aff_labels') is None:
-            raise KeyError(f"{results.get('img_path', '?')}: no gt_aff_labels; put ExtractAffinityLabels before "
-                           'PackAffinityInputs')
-        packed['data_samples'].gt_aff_labels = torch.from_numpy(np.ascontiguousarray(results['gt_aff_labels']))
-        return packed
