@@ -57,7 +57,8 @@ def parse_args():
                         'default: the config data set\'s own list')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--masks', nargs='*', default=['thr:0.2'],
-                        help="mask specs: 'thr:T' (background threshold), 'crf:ALPHA[:PRESET]' (psa CRF)")
+                        help="mask specs: 'thr:T' (background threshold), 'crf:ALPHA[:PRESET]' (psa CRF), "
+                        "'lcrf:T[:PRESET]' (threshold T, then a label-unary CRF over all classes; RTC: lcrf:0.17)")
     parser.add_argument('--scales', type=float, nargs='+', default=None, help='CAM scales (psa: 1.0 0.5 1.5 2.0)')
     parser.add_argument('--flip', action=argparse.BooleanOptionalAction, default=None, help='add flipped inputs')
     parser.add_argument('--workers', type=int, default=1, help='processes for the mask stage')

@@ -69,7 +69,8 @@ auto_scale_lr = dict(enable=False, base_batch_size=8)
 randomness = dict(seed=1)  # contrast_train.py set_seed(1)
 
 # Pseudo-masks for the two-stage path (contrast_infer.py on train_aug: seg-branch scores of all 20 classes,
-# no label gating):  python tools/gen_pseudo.py CONFIG CKPT --split train_aug --out-dir OUT --masks thr:0.17
+# no label gating):  python tools/gen_pseudo.py CONFIG CKPT --split train_aug --out-dir OUT --masks thr:0.17 lcrf:0.17
+# (thr:0.17 = --out_cam_pred; lcrf:0.17 = --out_crf, the label-unary CRF of the 'rtc' preset)
 gen_pseudo_dataset = dict(
     type='WSSSVOCDataset',
     data_root='data/VOCdevkit/VOC2012',

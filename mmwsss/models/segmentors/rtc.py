@@ -391,7 +391,7 @@ class RTC(BaseSegmentor):
     def cam_results(self, inputs: Tensor, data_samples: SampleList) -> List[Tuple[Tensor, Tensor]]:
         """Per image ``(maps (K, H, W), class_ids (K,))`` -- the seg-branch class scores of the gated
         classes (all 20 with ``gate='none'``, as ``contrast_infer.py --out_cam``) for tools/gen_pseudo.py;
-        ``thr:0.17`` masks reproduce ``--out_cam_pred``'s background rule."""
+        ``thr:0.17`` masks reproduce ``--out_cam_pred``'s background rule, ``lcrf:0.17`` its ``--out_crf``."""
         out = []
         for i, ds in enumerate(data_samples):
             h, w = ds.metainfo.get('img_shape', inputs.shape[-2:])
